@@ -1,0 +1,54 @@
+//! The payonce checkout: the page, its panels, and the browser half of the Stripe method.
+
+pub mod types;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::StaticSegment;
+
+/// The HTML document the server renders around the app.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+/// The app: one checkout page.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="leptos" href="/pkg/payonce.css"/>
+        <Title text="payonce — pay exactly once"/>
+        <Router>
+            <main>
+                <Routes fallback=|| "Page not found.".into_view()>
+                    <Route path=StaticSegment("") view=CheckoutPage/>
+                </Routes>
+            </main>
+        </Router>
+    }
+}
+
+/// The checkout page.
+#[component]
+fn CheckoutPage() -> impl IntoView {
+    let clicks = RwSignal::new(0);
+    view! {
+        <h1>"payonce"</h1>
+        <button on:click=move |_| *clicks.write() += 1>"Pay " {clicks}</button>
+    }
+}
