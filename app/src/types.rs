@@ -40,7 +40,7 @@ pub struct NewPayment {
 }
 
 /// Where a payment is in its life.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum PaymentStatus {
     Pending,
@@ -101,6 +101,14 @@ pub struct NewUserEmail {
 pub struct User {
     pub id: String,
     pub email: Option<String>,
+}
+
+/// What `POST /api/session` answers: who the session is, and what the server offers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionInfo {
+    pub user: User,
+    /// Whether the fault-injection layer is on (`PAYONCE_CHAOS=1`).
+    pub chaos: bool,
 }
 
 /// The page theme a user prefers.

@@ -12,7 +12,7 @@
 //! ```
 
 use app::types::{
-    NewPayment, NewUserEmail, Preferences, ProductInput, MAX_AMOUNT_MINOR, MAX_DESCRIPTION_CHARS, PROTECTION_HEADER,
+    NewPayment, NewUserEmail, Preferences, SessionInfo, ProductInput, MAX_AMOUNT_MINOR, MAX_DESCRIPTION_CHARS, PROTECTION_HEADER,
     SUPPORTED_CURRENCIES,
 };
 use axum::extract::{DefaultBodyLimit, FromRequest, Path, State};
@@ -80,13 +80,13 @@ pub fn router(state: &AppState) -> Router<AppState> {
 async fn start_session(
     State(state): State<AppState>,
     jar: SignedCookieJar,
-) -> Result<(StatusCode, SignedCookieJar, Json<app::types::User>), ApiError> {
+) -> Result<(StatusCode, SignedCookieJar, Json<SessionInfo>), ApiError> {
     let (user, status) = match user_from_jar(&jar) {
         Some(user) => (user, StatusCode::OK),
         None => (UserId::new_random(), StatusCode::CREATED),
     };
     let record = users::ensure(&state.db, &user).await?;
-    Ok((status, with_session(jar, &user), Json(record)))
+    Ok((status, with_session(jar, &user), Json(SessionInfo { user: record, chaos: state.config.chaos })))
 }
 
 fn validate_payment(new: &NewPayment) -> Result<(), ApiError> {

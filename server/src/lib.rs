@@ -5,6 +5,9 @@
 //! handler ([`ledger::payments`]: insert pending under a unique constraint → charge → record) → the answer
 //! is saved under the key, then sent.
 
+// The checkout page's view type is deep; the compiler needs more room to lay it out.
+#![recursion_limit = "256"]
+
 pub mod api;
 pub mod chaos;
 pub mod config;

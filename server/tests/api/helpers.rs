@@ -109,7 +109,7 @@ impl TestApp {
     pub async fn sign_in(&self, client: &reqwest::Client) -> String {
         let response = client.post(self.url("/api/session")).send().await.unwrap();
         assert!(response.status().is_success());
-        response.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned()
+        response.json::<Value>().await.unwrap()["user"]["id"].as_str().unwrap().to_owned()
     }
 
     pub async fn signed_in(self) -> Self {
