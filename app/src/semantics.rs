@@ -25,7 +25,7 @@ fn product(name: &str) -> ProductInput {
     ProductInput { name: name.into(), price_minor: 4_500 }
 }
 
-/// Runs one demo: sends requests, appends a line per answer, ends with a verdict.
+/// Each demo sends its requests, appends a line per answer, and ends with a verdict.
 async fn post_twice(output: RwSignal<Vec<String>>) {
     let mut ids = Vec::new();
     for round in 0..2 {
@@ -39,7 +39,10 @@ async fn post_twice(output: RwSignal<Vec<String>>) {
     }
     let distinct = ids.len() == 2 && ids[0] != ids[1];
     output.update(|o| {
-        o.push(if distinct { "Two products: POST is not idempotent." } else { "Unexpected: see the answers above." }.into())
+        o.push(
+            if distinct { "Two products: POST is not idempotent." } else { "Unexpected: see the answers above." }
+                .into(),
+        )
     });
 }
 
@@ -53,7 +56,12 @@ async fn put_twice(output: RwSignal<Vec<String>>) {
         states.extend(shown.ok().and_then(|a| a.json::<Product>()));
     }
     let same = states.len() == 2 && states[0] == states[1];
-    output.update(|o| o.push(if same { "Same state after each PUT: PUT is idempotent." } else { "Unexpected: the state changed." }.into()));
+    output.update(|o| {
+        o.push(
+            if same { "Same state after each PUT: PUT is idempotent." } else { "Unexpected: the state changed." }
+                .into(),
+        )
+    });
 }
 
 async fn delete_twice(output: RwSignal<Vec<String>>) {
@@ -67,8 +75,23 @@ async fn delete_twice(output: RwSignal<Vec<String>>) {
     }
     let as_expected = statuses == [204, 404];
     output.update(|o| {
-        o.push(if as_expected { "204 then 404: the product is gone either way; DELETE is idempotent." } else { "Unexpected answers." }.into())
+        o.push(
+            if as_expected {
+                "204 then 404: the product is gone either way; DELETE is idempotent."
+            } else {
+                "Unexpected answers."
+            }
+            .into(),
+        )
     });
+}
+
+#[derive(Clone, Copy)]
+/// Which method to repeat.
+enum Repeat {
+    Post,
+    Put,
+    Delete,
 }
 
 /// The products panel: what repeating each method does.
@@ -76,11 +99,15 @@ async fn delete_twice(output: RwSignal<Vec<String>>) {
 pub fn MethodSemantics() -> impl IntoView {
     let output = RwSignal::new(Vec::<String>::new());
     let running = RwSignal::new(false);
-    let run = move |demo: fn(RwSignal<Vec<String>>) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>| {
+    let run = move |demo: Repeat| {
         output.set(Vec::new());
         running.set(true);
         spawn_local(async move {
-            demo(output).await;
+            match demo {
+                Repeat::Post => post_twice(output).await,
+                Repeat::Put => put_twice(output).await,
+                Repeat::Delete => delete_twice(output).await,
+            }
             running.set(false);
         });
     };
@@ -89,9 +116,9 @@ pub fn MethodSemantics() -> impl IntoView {
             <h2 id="semantics-title">"Method semantics"</h2>
             <p class="muted">"Repeat a request and see what each HTTP method promises."</p>
             <div class="buttons">
-                <button disabled=move || running.get() on:click=move |_| run(|o| Box::pin(post_twice(o)))>"POST twice"</button>
-                <button disabled=move || running.get() on:click=move |_| run(|o| Box::pin(put_twice(o)))>"PUT twice"</button>
-                <button disabled=move || running.get() on:click=move |_| run(|o| Box::pin(delete_twice(o)))>"DELETE twice"</button>
+                <button disabled=move || running.get() on:click=move |_| run(Repeat::Post)>"POST twice"</button>
+                <button disabled=move || running.get() on:click=move |_| run(Repeat::Put)>"PUT twice"</button>
+                <button disabled=move || running.get() on:click=move |_| run(Repeat::Delete)>"DELETE twice"</button>
             </div>
             <ol class="output" aria-live="polite" data-testid="semantics-output">
                 {move || output.get().into_iter().map(|text| view! { <li>{text}</li> }).collect_view()}
@@ -131,7 +158,9 @@ pub fn PreferencesPanel() -> impl IntoView {
         spawn_local(async move {
             let answer = browser::call_json(Request::put("/api/preferences"), &Preferences { theme: next }).await;
             status.set(match answer {
-                Ok(answer) if answer.ok() => format!("Saved {} with one upsert: one row, however often it is sent.", next.as_str()),
+                Ok(answer) if answer.ok() => {
+                    format!("Saved {} with one upsert: one row, however often it is sent.", next.as_str())
+                }
                 Ok(answer) => answer.problem_detail(),
                 Err(error) => error,
             });

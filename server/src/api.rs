@@ -12,8 +12,8 @@
 //! ```
 
 use app::types::{
-    NewPayment, NewUserEmail, Preferences, SessionInfo, ProductInput, MAX_AMOUNT_MINOR, MAX_DESCRIPTION_CHARS, PROTECTION_HEADER,
-    SUPPORTED_CURRENCIES,
+    NewPayment, NewUserEmail, Preferences, ProductInput, SessionInfo, MAX_AMOUNT_MINOR, MAX_DESCRIPTION_CHARS,
+    PROTECTION_HEADER, SUPPORTED_CURRENCIES,
 };
 use axum::extract::{DefaultBodyLimit, FromRequest, Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -152,10 +152,7 @@ async fn show_payment(
     CurrentUser(user): CurrentUser,
     Path(id): Path<String>,
 ) -> Result<Json<app::types::Payment>, ApiError> {
-    payments::find(&state.db, &user, &id)
-        .await?
-        .map(Json)
-        .ok_or_else(|| ApiError::NotFound(format!("no payment {id}")))
+    payments::find(&state.db, &user, &id).await?.map(Json).ok_or_else(|| ApiError::NotFound(format!("no payment {id}")))
 }
 
 async fn register_email(
@@ -217,10 +214,7 @@ async fn show_product(
     CurrentUser(user): CurrentUser,
     Path(id): Path<String>,
 ) -> Result<Json<app::types::Product>, ApiError> {
-    products::find(&state.db, &user, &id)
-        .await?
-        .map(Json)
-        .ok_or_else(|| ApiError::NotFound(format!("no product {id}")))
+    products::find(&state.db, &user, &id).await?.map(Json).ok_or_else(|| ApiError::NotFound(format!("no product {id}")))
 }
 
 async fn put_product(

@@ -24,7 +24,10 @@ fn fault(request: &Request) -> Option<&str> {
 /// anything, which the client sees as a network error.
 fn dropped_connection() -> Response {
     let broken = futures::stream::once(async {
-        Err::<Bytes, std::io::Error>(std::io::Error::new(std::io::ErrorKind::ConnectionAborted, "chaos: connection dropped"))
+        Err::<Bytes, std::io::Error>(std::io::Error::new(
+            std::io::ErrorKind::ConnectionAborted,
+            "chaos: connection dropped",
+        ))
     });
     Response::new(Body::from_stream(broken))
 }

@@ -159,7 +159,9 @@ impl From<JsonRejection> for ApiError {
             JsonRejection::MissingJsonContentType(_) => {
                 ApiError::UnsupportedMediaType("send the body as `Content-Type: application/json`".into())
             }
-            JsonRejection::JsonSyntaxError(e) => ApiError::BadRequest(format!("the body is not valid JSON: {}", e.body_text())),
+            JsonRejection::JsonSyntaxError(e) => {
+                ApiError::BadRequest(format!("the body is not valid JSON: {}", e.body_text()))
+            }
             JsonRejection::JsonDataError(e) => ApiError::Unprocessable(e.body_text()),
             other => ApiError::BadRequest(other.body_text()),
         }

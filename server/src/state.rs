@@ -41,7 +41,9 @@ impl AppState {
             Some(secret) if secret.len() < 32 => return Err(StartError::ShortSecret),
             Some(secret) => secret.as_bytes().to_vec(),
             None => {
-                tracing::warn!("PAYONCE_SECRET is not set: using a random secret, so sessions end when the server stops");
+                tracing::warn!(
+                    "PAYONCE_SECRET is not set: using a random secret, so sessions end when the server stops"
+                );
                 rand::random::<[u8; 64]>().to_vec()
             }
         };

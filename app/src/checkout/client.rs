@@ -83,7 +83,10 @@ fn classify(number: u32, answer: &Result<Answer, String>) -> (Step, String) {
                 let outcome = if answer.replayed { "replayed: already paid" } else { "paid" };
                 (Step::Done(Final::Paid { payment, replayed: answer.replayed }), outcome.into())
             }
-            None => (Step::Done(Final::Refused { status: answer.status, detail: "unreadable answer".into() }), "unreadable".into()),
+            None => (
+                Step::Done(Final::Refused { status: answer.status, detail: "unreadable answer".into() }),
+                "unreadable".into(),
+            ),
         },
         Ok(answer) if answer.status == 429 => {
             (Step::Done(Final::Throttled { detail: answer.problem_detail() }), "throttled: not retried".into())
@@ -93,10 +96,9 @@ fn classify(number: u32, answer: &Result<Answer, String>) -> (Step, String) {
             let why = if answer.status == 409 { "in flight" } else { "server error" };
             (Step::Retry { after_ms }, format!("{why}: retry in {:.1} s", after_ms / 1_000.0))
         }
-        Ok(answer) => (
-            Step::Done(Final::Refused { status: answer.status, detail: answer.problem_detail() }),
-            "refused".into(),
-        ),
+        Ok(answer) => {
+            (Step::Done(Final::Refused { status: answer.status, detail: answer.problem_detail() }), "refused".into())
+        }
         Err(error) => {
             let after_ms = backoff_ms(number, None);
             (Step::Retry { after_ms }, format!("{error}: retry in {:.1} s", after_ms / 1_000.0))

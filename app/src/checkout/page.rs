@@ -130,9 +130,11 @@ fn explain(done: &Final, seen: &[String]) -> ResultView {
             headline: "Duplicate click refused (429); nothing was charged for it".into(),
             protection: format!("{protection} {detail}"),
         },
-        Final::Refused { status, detail } => {
-            ResultView { tone: Tone::Failure, headline: format!("Payment refused ({status})"), protection: detail.clone() }
-        }
+        Final::Refused { status, detail } => ResultView {
+            tone: Tone::Failure,
+            headline: format!("Payment refused ({status})"),
+            protection: detail.clone(),
+        },
         Final::GaveUp => ResultView {
             tone: Tone::Failure,
             headline: "No definitive answer yet".into(),
@@ -174,7 +176,8 @@ pub fn CheckoutPage() -> impl IntoView {
                 checkout.result.set(Some(ResultView {
                     tone: Tone::Progress,
                     headline: "Resuming your payment…".into(),
-                    protection: "A payment was still pending when the page closed; it is resent with the same key.".into(),
+                    protection: "A payment was still pending when the page closed; it is resent with the same key."
+                        .into(),
                 }));
             }
             for payment in interrupted {

@@ -127,10 +127,7 @@ mod tests {
     fn values_and_array_order_do_matter() {
         let a = canonical_body("application/json", br#"{"amount": 100}"#);
         assert_ne!(a, canonical_body("application/json", br#"{"amount": 101}"#));
-        assert_ne!(
-            canonical_body("application/json", b"[1,2]"),
-            canonical_body("application/json", b"[2,1]")
-        );
+        assert_ne!(canonical_body("application/json", b"[1,2]"), canonical_body("application/json", b"[2,1]"));
     }
 
     #[test]

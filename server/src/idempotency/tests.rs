@@ -439,7 +439,8 @@ async fn follows_the_model(store: &dyn IdempotencyStore, ops: Vec<Op>) -> Result
     for op in ops {
         match op {
             Op::Claim { client, fingerprint } => {
-                let got = store.claim(&key, &secret.fingerprint(&[&[fingerprint]]), &tokens[client], lease).await.unwrap();
+                let got =
+                    store.claim(&key, &secret.fingerprint(&[&[fingerprint]]), &tokens[client], lease).await.unwrap();
                 let (expected, next) = match &model {
                     Model::Free => ("claimed", Model::Running { owner: client, fingerprint }),
                     Model::Running { fingerprint: f, .. } | Model::Done { fingerprint: f, .. } if *f != fingerprint => {
@@ -461,7 +462,8 @@ async fn follows_the_model(store: &dyn IdempotencyStore, ops: Vec<Op>) -> Result
                 model = next;
             }
             Op::Save { client, answer } => {
-                let stored = StoredResponse { status: answer, headers: vec![], body: Bytes::new(), body_omitted: false };
+                let stored =
+                    StoredResponse { status: answer, headers: vec![], body: Bytes::new(), body_omitted: false };
                 let got = store.save(&key, &tokens[client], &stored, lease).await.unwrap();
                 let owns = matches!(model, Model::Running { owner, .. } if owner == client);
                 prop_assert_eq!(got == Fenced::Done, owns);

@@ -24,8 +24,7 @@ pub enum Created {
     Existing(Payment),
 }
 
-const PAYMENT_COLUMNS: &str =
-    "id, idempotency_key, amount_minor, currency, description, status, charge_id, created_at";
+const PAYMENT_COLUMNS: &str = "id, idempotency_key, amount_minor, currency, description, status, charge_id, created_at";
 
 fn payment_from_row(row: &AnyRow) -> Result<Payment, sqlx::Error> {
     let status: String = row.try_get("status")?;
@@ -83,7 +82,8 @@ pub async fn create(
             created_at,
         }
     } else {
-        let existing = find_by_key(db, user, key).await?.ok_or_else(|| ApiError::Internal("conflict without a row".into()))?;
+        let existing =
+            find_by_key(db, user, key).await?.ok_or_else(|| ApiError::Internal("conflict without a row".into()))?;
         if existing.amount_minor != new.amount_minor
             || existing.currency != new.currency
             || existing.description != new.description

@@ -33,7 +33,9 @@ pub async fn find(db: &Db, user: &UserId, id: &str) -> Result<Option<Product>, s
         .bind(id)
         .fetch_optional(&db.pool)
         .await?
-        .map(|row| Ok(Product { id: row.try_get("id")?, name: row.try_get("name")?, price_minor: row.try_get("price_minor")? }))
+        .map(|row| {
+            Ok(Product { id: row.try_get("id")?, name: row.try_get("name")?, price_minor: row.try_get("price_minor")? })
+        })
         .transpose()
 }
 
@@ -41,16 +43,17 @@ pub async fn find(db: &Db, user: &UserId, id: &str) -> Result<Option<Product>, s
 /// the upsert catches a row that appeared after the update found none.
 pub async fn put(db: &Db, user: &UserId, id: &str, input: &ProductInput) -> Result<Put, sqlx::Error> {
     let product = Product { id: id.to_owned(), name: input.name.clone(), price_minor: input.price_minor };
-    let replaced = sqlx::query("UPDATE products SET name = $1, price_minor = $2, updated_at = $3 WHERE user_id = $4 AND id = $5")
-        .bind(&input.name)
-        .bind(input.price_minor)
-        .bind(now_text())
-        .bind(user.as_str())
-        .bind(id)
-        .execute(&db.pool)
-        .await?
-        .rows_affected()
-        == 1;
+    let replaced =
+        sqlx::query("UPDATE products SET name = $1, price_minor = $2, updated_at = $3 WHERE user_id = $4 AND id = $5")
+            .bind(&input.name)
+            .bind(input.price_minor)
+            .bind(now_text())
+            .bind(user.as_str())
+            .bind(id)
+            .execute(&db.pool)
+            .await?
+            .rows_affected()
+            == 1;
     if replaced {
         return Ok(Put::Replaced(product));
     }

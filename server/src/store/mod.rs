@@ -185,7 +185,10 @@ mod tests {
     use super::*;
 
     fn scoped(key: &str) -> ScopedKey {
-        ScopedKey::new(UserId::parse("3f1c1a4e-0000-4000-8000-000000000001").unwrap(), IdempotencyKey::parse(key).unwrap())
+        ScopedKey::new(
+            UserId::parse("3f1c1a4e-0000-4000-8000-000000000001").unwrap(),
+            IdempotencyKey::parse(key).unwrap(),
+        )
     }
 
     #[test]

@@ -58,7 +58,11 @@ async fn two_hundred_concurrent_requests_with_one_key_charge_once() {
     assert!(statuses.iter().all(|s| [201, 409].contains(s)), "{statuses:?}");
     assert_eq!(app.state.processor.requests(), 1);
     assert_eq!(app.charges_for_key(&key).await, 1);
-    println!("storm: {} created or replayed, {} told 409, 1 charge", statuses.iter().filter(|s| **s == 201).count(), statuses.iter().filter(|s| **s == 409).count());
+    println!(
+        "storm: {} created or replayed, {} told 409, 1 charge",
+        statuses.iter().filter(|s| **s == 201).count(),
+        statuses.iter().filter(|s| **s == 409).count()
+    );
 }
 
 /// Two server processes' worth of state (separate memories, processors and pools) sharing one Redis and
@@ -114,13 +118,11 @@ async fn prefer_wait_turns_a_409_into_the_replay() {
 async fn a_client_that_hangs_up_mid_payment_gets_the_charge_on_retry_without_a_second_one() {
     let app = Setup::new(Database::Sqlite).tweak(|c| c.processor_latency_ms = 500).spawn().await.signed_in().await;
     let key = fresh_key();
-    let impatient = reqwest::Client::builder()
-        .cookie_store(true)
-        .timeout(std::time::Duration::from_millis(100))
-        .build()
-        .unwrap();
+    let impatient =
+        reqwest::Client::builder().cookie_store(true).timeout(std::time::Duration::from_millis(100)).build().unwrap();
     app.sign_in(&impatient).await;
-    let lost = impatient.post(app.url("/api/payments")).header("idempotency-key", &key).json(&payment(900)).send().await;
+    let lost =
+        impatient.post(app.url("/api/payments")).header("idempotency-key", &key).json(&payment(900)).send().await;
     assert!(lost.unwrap_err().is_timeout());
     tokio::time::sleep(std::time::Duration::from_millis(800)).await;
     let retry = app.pay(&impatient, &key, &payment(900)).await;

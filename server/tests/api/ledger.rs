@@ -25,7 +25,8 @@ async fn fifty_concurrent_payments_without_the_redis_layer_charge_once() {
         let outcomes = futures::future::join_all((0..50).map(|_| {
             let (state, user, key) = (app.state.clone(), user.clone(), key.clone());
             tokio::spawn(async move {
-                payments::create(&state.db, &state.processor, Duration::from_secs(30), &user, &key, &new_payment()).await
+                payments::create(&state.db, &state.processor, Duration::from_secs(30), &user, &key, &new_payment())
+                    .await
             })
         }))
         .await;
@@ -103,10 +104,12 @@ async fn a_pending_payment_held_by_a_dead_request_is_resumed_after_the_hold() {
     .await
     .unwrap();
     let state = Arc::new(app.state.clone());
-    let held = payments::create(&state.db, &state.processor, Duration::from_secs(30), &user, &key, &new_payment()).await;
+    let held =
+        payments::create(&state.db, &state.processor, Duration::from_secs(30), &user, &key, &new_payment()).await;
     assert_eq!(held.unwrap_err().status(), 409);
     tokio::time::sleep(Duration::from_millis(400)).await;
-    let resumed = payments::create(&state.db, &state.processor, Duration::from_secs(30), &user, &key, &new_payment()).await;
+    let resumed =
+        payments::create(&state.db, &state.processor, Duration::from_secs(30), &user, &key, &new_payment()).await;
     match resumed.unwrap() {
         Created::New(payment) => assert_eq!(payment.id, "pay_dead"),
         other => panic!("expected the dead request's payment to be resumed, got {other:?}"),

@@ -20,7 +20,13 @@ async fn twenty_concurrent_registrations_of_one_email_make_one_201_and_nineteen_
                 app.sign_in(&user).await;
                 // Mixed case: the index is on lower(email).
                 let email = if i % 2 == 0 { email.to_uppercase() } else { email };
-                user.post(app.url("/api/users")).json(&json!({ "email": email })).send().await.unwrap().status().as_u16()
+                user.post(app.url("/api/users"))
+                    .json(&json!({ "email": email }))
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+                    .as_u16()
             })
         }))
         .await;
@@ -33,7 +39,8 @@ async fn twenty_concurrent_registrations_of_one_email_make_one_201_and_nineteen_
 #[tokio::test]
 async fn an_invalid_email_is_422() {
     let app = spawn_app(Database::Sqlite).await.signed_in().await;
-    let response = app.client.post(app.url("/api/users")).json(&json!({ "email": "not-an-address" })).send().await.unwrap();
+    let response =
+        app.client.post(app.url("/api/users")).json(&json!({ "email": "not-an-address" })).send().await.unwrap();
     problem(response, 422).await;
 }
 
@@ -48,7 +55,13 @@ async fn preferences_are_upserted_and_fifty_concurrent_puts_leave_one_row() {
             let app = app.clone();
             tokio::spawn(async move {
                 let theme = if i % 2 == 0 { "dark" } else { "light" };
-                app.client.put(app.url("/api/preferences")).json(&json!({ "theme": theme })).send().await.unwrap().status()
+                app.client
+                    .put(app.url("/api/preferences"))
+                    .json(&json!({ "theme": theme }))
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
             })
         }))
         .await;
@@ -66,7 +79,8 @@ async fn preferences_are_upserted_and_fifty_concurrent_puts_leave_one_row() {
 async fn post_twice_makes_two_products_unless_a_key_is_sent() {
     for database in DATABASES {
         let app = spawn_app(database).await.signed_in().await;
-        let create = |name: &str| app.client.post(app.url("/api/products")).json(&json!({ "name": name, "price_minor": 999 }));
+        let create =
+            |name: &str| app.client.post(app.url("/api/products")).json(&json!({ "name": name, "price_minor": 999 }));
         let a: Value = create("Lamp").send().await.unwrap().json().await.unwrap();
         tokio::time::sleep(std::time::Duration::from_millis(2_100)).await; // past the throttle window
         let b: Value = create("Lamp").send().await.unwrap().json().await.unwrap();
@@ -95,7 +109,8 @@ async fn put_twice_leaves_one_state_and_delete_twice_is_204_then_404() {
         let shown: Value = app.client.get(&url).send().await.unwrap().json().await.unwrap();
         assert_eq!(shown["name"], "Chair");
         assert_eq!(shown["price_minor"], 4500);
-        let replaced = app.client.put(&url).json(&json!({ "name": "Stool", "price_minor": 1200 })).send().await.unwrap();
+        let replaced =
+            app.client.put(&url).json(&json!({ "name": "Stool", "price_minor": 1200 })).send().await.unwrap();
         assert_eq!(replaced.status(), 200);
         assert_eq!(app.client.get(&url).send().await.unwrap().json::<Value>().await.unwrap()["name"], "Stool");
 
@@ -108,8 +123,15 @@ async fn put_twice_leaves_one_state_and_delete_twice_is_204_then_404() {
 #[tokio::test]
 async fn invalid_products_are_refused() {
     let app = spawn_app(Database::Sqlite).await.signed_in().await;
-    let empty_name = app.client.post(app.url("/api/products")).json(&json!({ "name": " ", "price_minor": 1 })).send().await.unwrap();
+    let empty_name =
+        app.client.post(app.url("/api/products")).json(&json!({ "name": " ", "price_minor": 1 })).send().await.unwrap();
     problem(empty_name, 422).await;
-    let bad_id = app.client.put(app.url("/api/products/a%20b")).json(&json!({ "name": "x", "price_minor": 1 })).send().await.unwrap();
+    let bad_id = app
+        .client
+        .put(app.url("/api/products/a%20b"))
+        .json(&json!({ "name": "x", "price_minor": 1 }))
+        .send()
+        .await
+        .unwrap();
     problem(bad_id, 400).await;
 }

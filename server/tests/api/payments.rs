@@ -44,7 +44,8 @@ async fn another_users_payment_is_not_found() {
     let created: Value = app.pay(&app.client, &fresh_key(), &payment(100)).await.json().await.unwrap();
     let stranger = client();
     app.sign_in(&stranger).await;
-    let response = stranger.get(app.url(&format!("/api/payments/{}", created["id"].as_str().unwrap()))).send().await.unwrap();
+    let response =
+        stranger.get(app.url(&format!("/api/payments/{}", created["id"].as_str().unwrap()))).send().await.unwrap();
     problem(response, 404).await;
     assert!(app.ledger(&stranger).await.is_empty());
 }
