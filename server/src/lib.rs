@@ -12,6 +12,7 @@ pub mod api;
 pub mod chaos;
 pub mod config;
 pub mod error;
+pub mod guard;
 pub mod idempotency;
 pub mod ledger;
 pub mod session;

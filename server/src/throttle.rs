@@ -20,24 +20,24 @@
 
 use std::convert::Infallible;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::{MatchedPath, Request};
 use axum::http::header;
 use axum::response::Response;
-use futures::future::BoxFuture;
-use tower::{Layer, Service, ServiceExt};
+use tower::{Service, ServiceExt};
 
 use crate::error::ApiError;
+use crate::guard::{Guard, GuardLayer};
 use crate::idempotency::fingerprint::{canonical_body, FingerprintSecret};
 use crate::idempotency::{buffer_body, infallible, reject, within};
 use crate::session::UserId;
 use crate::store::{FencingToken, ThrottleStore};
 
+/// The throttle guard's settings; see the module documentation.
 #[derive(Clone)]
-struct Settings {
+pub struct Throttle {
     store: Arc<dyn ThrottleStore>,
     secret: FingerprintSecret,
     window: Duration,
@@ -46,28 +46,18 @@ struct Settings {
 }
 
 /// Refuses repeats within a window; see the module documentation.
-#[derive(Clone)]
-pub struct ThrottleLayer {
-    settings: Arc<Settings>,
-}
+pub type ThrottleLayer = GuardLayer<Throttle>;
 
 impl ThrottleLayer {
     /// A 2-second window, a 500 ms store timeout and 16 KiB request bodies.
     pub fn new(store: Arc<dyn ThrottleStore>, secret: FingerprintSecret) -> Self {
-        ThrottleLayer {
-            settings: Arc::new(Settings {
-                store,
-                secret,
-                window: Duration::from_secs(2),
-                store_timeout: Duration::from_millis(500),
-                max_request_body: 16 * 1024,
-            }),
-        }
-    }
-
-    fn with(mut self, change: impl FnOnce(&mut Settings)) -> Self {
-        change(Arc::make_mut(&mut self.settings));
-        self
+        GuardLayer::from_guard(Throttle {
+            store,
+            secret,
+            window: Duration::from_secs(2),
+            store_timeout: Duration::from_millis(500),
+            max_request_body: 16 * 1024,
+        })
     }
 
     /// How long an identical request is refused after the first (set per route).
@@ -86,45 +76,11 @@ impl ThrottleLayer {
     }
 }
 
-impl<S> Layer<S> for ThrottleLayer {
-    type Service = Throttle<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        Throttle { inner, settings: self.settings.clone() }
-    }
-}
-
-/// The service [`ThrottleLayer`] wraps around a route.
-#[derive(Clone)]
-pub struct Throttle<S> {
-    inner: S,
-    settings: Arc<Settings>,
-}
-
-impl<S> Service<Request> for Throttle<S>
-where
-    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-{
-    type Response = Response;
-    type Error = Infallible;
-    type Future = BoxFuture<'static, Result<Response, Infallible>>;
-
-    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, request: Request) -> Self::Future {
-        let settings = self.settings.clone();
-        let inner = self.inner.clone();
-        Box::pin(async move { Ok(settings.handle(inner, request).await) })
-    }
-}
-
-impl Settings {
-    async fn handle<S>(&self, inner: S, request: Request) -> Response
+impl Guard for Throttle {
+    async fn handle<S>(self: Arc<Self>, inner: S, request: Request) -> Response
     where
-        S: Service<Request, Response = Response, Error = Infallible>,
+        S: Service<Request, Response = Response, Error = Infallible> + Send + 'static,
+        S::Future: Send + 'static,
     {
         let Some(user) = request.extensions().get::<UserId>().cloned() else {
             return reject(ApiError::Unauthorized);

@@ -33,7 +33,6 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use app::types::{PROTECTION_HEADER, REPLAYED_HEADER};
@@ -42,12 +41,12 @@ use axum::extract::Request;
 use axum::http::{header, request, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use futures::future::BoxFuture;
 use futures::FutureExt;
 use tokio::time::Instant;
-use tower::{Layer, Service, ServiceExt};
+use tower::{Service, ServiceExt};
 
 use crate::error::ApiError;
+use crate::guard::{Guard, GuardLayer};
 use crate::session::UserId;
 use crate::store::{Claim, Fenced, FencingToken, IdempotencyStore, ScopedKey, StoreError, StoredResponse};
 use fingerprint::{canonical_body, Fingerprint, FingerprintSecret};
@@ -83,8 +82,9 @@ pub async fn within<T>(limit: Duration, command: impl Future<Output = Result<T, 
         .unwrap_or_else(|_| Err(StoreError::Unavailable(format!("no answer within {limit:?}"))))
 }
 
+/// The idempotency guard's settings; see the module documentation.
 #[derive(Clone)]
-struct Settings {
+pub struct Idempotency {
     store: Arc<dyn IdempotencyStore>,
     secret: FingerprintSecret,
     require_key: bool,
@@ -97,33 +97,23 @@ struct Settings {
 }
 
 /// Makes the routes it wraps safe to retry; see the module documentation.
-#[derive(Clone)]
-pub struct IdempotencyLayer {
-    settings: Arc<Settings>,
-}
+pub type IdempotencyLayer = GuardLayer<Idempotency>;
 
 impl IdempotencyLayer {
     /// A layer with the defaults: key optional, 30 s lease, 24 h replay, 500 ms store timeout, 10 s longest
     /// `Prefer: wait`, 256 KiB stored bodies, 16 KiB requests.
     pub fn new(store: Arc<dyn IdempotencyStore>, secret: FingerprintSecret) -> Self {
-        IdempotencyLayer {
-            settings: Arc::new(Settings {
-                store,
-                secret,
-                require_key: false,
-                lease: Duration::from_secs(30),
-                ttl: Duration::from_secs(24 * 60 * 60),
-                max_wait: Duration::from_secs(10),
-                store_timeout: Duration::from_millis(500),
-                max_stored_body: 256 * 1024,
-                max_request_body: 16 * 1024,
-            }),
-        }
-    }
-
-    fn with(mut self, change: impl FnOnce(&mut Settings)) -> Self {
-        change(Arc::make_mut(&mut self.settings));
-        self
+        GuardLayer::from_guard(Idempotency {
+            store,
+            secret,
+            require_key: false,
+            lease: Duration::from_secs(30),
+            ttl: Duration::from_secs(24 * 60 * 60),
+            max_wait: Duration::from_secs(10),
+            store_timeout: Duration::from_millis(500),
+            max_stored_body: 256 * 1024,
+            max_request_body: 16 * 1024,
+        })
     }
 
     /// Answer 400 to a POST or PATCH without a key (payments), instead of letting it through (other routes).
@@ -162,43 +152,7 @@ impl IdempotencyLayer {
     }
 }
 
-impl<S> Layer<S> for IdempotencyLayer {
-    type Service = Idempotency<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        Idempotency { inner, settings: self.settings.clone() }
-    }
-}
-
-/// The service [`IdempotencyLayer`] wraps around a route.
-#[derive(Clone)]
-pub struct Idempotency<S> {
-    inner: S,
-    settings: Arc<Settings>,
-}
-
-impl<S> Service<Request> for Idempotency<S>
-where
-    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-{
-    type Response = Response;
-    type Error = Infallible;
-    type Future = BoxFuture<'static, Result<Response, Infallible>>;
-
-    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        // Each call drives its own clone of the inner service to readiness (`oneshot`).
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, request: Request) -> Self::Future {
-        let settings = self.settings.clone();
-        let inner = self.inner.clone();
-        Box::pin(async move { Ok(settings.handle(inner, request).await) })
-    }
-}
-
-impl Settings {
+impl Guard for Idempotency {
     async fn handle<S>(self: Arc<Self>, inner: S, request: Request) -> Response
     where
         S: Service<Request, Response = Response, Error = Infallible> + Send + 'static,
@@ -247,7 +201,9 @@ impl Settings {
             }
         }
     }
+}
 
+impl Idempotency {
     /// Method, path and query, media type and canonical body, under the server's HMAC key.
     fn fingerprint(&self, parts: &request::Parts, body: &[u8]) -> Fingerprint {
         let content_type = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
