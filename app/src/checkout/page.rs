@@ -198,8 +198,10 @@ pub fn CheckoutPage() -> impl IntoView {
                 <FlakyPanel/>
                 <AttemptLog/>
                 <LedgerView/>
-                <MethodSemantics/>
-                <PreferencesPanel/>
+                <div class="side">
+                    <MethodSemantics/>
+                    <PreferencesPanel/>
+                </div>
             </div>
         </div>
     }

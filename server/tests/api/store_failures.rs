@@ -60,7 +60,7 @@ async fn command_stats(connection: &mut redis::aio::MultiplexedConnection) -> Ve
             let (name, rest) = line.strip_prefix("cmdstat_")?.split_once(':')?;
             let calls = rest.split(',').find_map(|kv| kv.strip_prefix("calls="))?.parse().ok()?;
             // The stats commands this test itself sends are not the request's.
-            (!["config", "info"].contains(&name)).then(|| (name.to_owned(), calls))
+            (!name.starts_with("config") && !name.starts_with("info")).then(|| (name.to_owned(), calls))
         })
         .collect()
 }
