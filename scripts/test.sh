@@ -61,13 +61,14 @@ fi
 
 # --- tests -------------------------------------------------------------------------------------------------
 # The frontend crate is the wasm entry point alone; its code lives in app, tested here with the server.
+# Running the integration tests also builds target/debug/server, the binary Playwright serves.
 say "cargo test (app and server, against Redis, SQLite and PostgreSQL)"
 cargo test --workspace --exclude frontend
 
-say "building the site for the browser tests"
+say "building the browser bundle for the browser tests"
 lib_args=()
 [ -z "${PAYONCE_FRONT_VIA_DEBIAN:-}" ] || lib_args=(--lib-cargo-args=-Zbuild-std=std,panic_abort)
-cargo leptos build "${lib_args[@]}"
+cargo leptos build --frontend-only "${lib_args[@]}"
 
 say "Playwright in Chromium (the server is started and stopped by Playwright)"
 export PAYONCE_E2E_PORT=${PAYONCE_E2E_PORT:-$(free_port)}
