@@ -18,7 +18,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let addr = config.site_addr;
     tracing::info!(
         store = if config.redis_url.is_some() { "redis" } else { "memory" },
-        database = %config.database_url().split('?').next().unwrap_or_default(),
+        // The scheme only: a PostgreSQL URL may carry a password.
+        database = %config.database_url().split(':').next().unwrap_or_default(),
         chaos = config.chaos,
         "starting payonce"
     );
